@@ -115,7 +115,8 @@ def as_phrasing_sets(labels, templates: Sequence[str] | str = "none") -> list[Ph
 def _load_images(images, errors: str, problems: Problems) -> list[LoadedImage]:
     if isinstance(images, Mapping):
         items = list(images.items())
-    elif isinstance(images, (str, bytes, LoadedImage)) or hasattr(images, "__fspath__") or hasattr(images, "mode"):
+    elif (isinstance(images, (str, bytes, LoadedImage)) or hasattr(images, "__fspath__")
+          or hasattr(images, "mode") or hasattr(images, "read")):
         items = [(None, images)]
     else:
         items = [(None, source) for source in images]

@@ -12,7 +12,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Union
+from typing import BinaryIO, Iterable, Union
 
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
@@ -26,7 +26,7 @@ DEFAULT_MAX_PIXELS = 50_000_000
 # Transparent pixels are composited on white, the background most photos of objects have.
 BACKGROUND = (255, 255, 255)
 
-ImageSource = Union[str, os.PathLike, bytes, Image.Image, "LoadedImage"]
+ImageSource = Union[str, os.PathLike, bytes, BinaryIO, Image.Image, "LoadedImage"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def max_pixels_from_env() -> int:
 
 
 def load_image(source: ImageSource, name: str | None = None, max_pixels: int | None = None) -> LoadedImage:
-    """Open, check and decode one image from a path, bytes or a PIL image.
+    """Open, check and decode one image from a path, bytes, a binary file object or a PIL image.
 
     Raises ImageError, naming the file, for anything that is not a usable image:
     missing or unreadable files, unknown formats, truncated data, or more pixels
@@ -88,6 +88,8 @@ def _default_name(source: ImageSource) -> str:
         return os.fspath(source)
     if isinstance(source, Image.Image):
         return getattr(source, "filename", "") or "PIL image"
+    if hasattr(source, "read") and isinstance(getattr(source, "name", None), str):
+        return source.name  # open files and Streamlit uploads carry their file name
     return "uploaded image"
 
 
@@ -97,6 +99,8 @@ def _open(source: ImageSource, name: str) -> Image.Image:
     try:
         if isinstance(source, (bytes, bytearray, memoryview)):
             data = bytes(source)
+        elif hasattr(source, "read"):
+            data = _read_from_start(source)
         else:
             path = Path(source)
             if path.is_dir():
@@ -117,6 +121,13 @@ def _open(source: ImageSource, name: str) -> Image.Image:
         raise ImageError(name, "not an image, or a format Pillow cannot read") from None
     except Exception as error:  # Pillow's format plugins raise many exception types on bad data.
         raise ImageError(name, f"not a readable image ({_short(error)})") from None
+
+
+def _read_from_start(file: BinaryIO) -> bytes:
+    """Read a file object (an upload, a BytesIO) from its start, so a second use is not empty."""
+    if hasattr(file, "seek"):
+        file.seek(0)
+    return file.read()
 
 
 def _check_pixels(image: Image.Image, name: str, max_pixels: int) -> None:
@@ -153,9 +164,12 @@ def _apply_orientation(image: Image.Image, name: str) -> Image.Image:
 def to_rgb(image: Image.Image, name: str = "image") -> Image.Image:
     """Convert any Pillow mode to RGB.
 
-    Alpha and palette transparency are composited on a white background; 16- and
-    32-bit greyscale is scaled down to 8 bits, not clipped; CMYK and Lab go through
+    Alpha and palette transparency are composited on a white background; 16-bit
+    greyscale is scaled down to 8 bits, not clipped; CMYK and Lab go through
     Pillow's colour conversions.
+
+    NOTE: 32-bit integer greyscale (mode I) is scaled as if it held 16-bit values,
+    because Pillow's I images usually do. Values above 65535 become white.
     """
     mode = image.mode
     if mode == "RGB":
