@@ -1,4 +1,4 @@
-"""Command line: ``python -m core classify|models|download``."""
+"""Command line: ``python -m core classify|models|download|evaluate|runs``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import logging
 import sys
 from pathlib import Path
 
+from PIL import Image
+
 from core.classify import classify
+from core.cli_experiments import add_commands as add_experiment_commands
 from core.errors import ClipCompareError
 from core.features import FeatureCache, default_cache_dir
 from core.loading import load_model
@@ -34,7 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     run = commands.add_parser("classify", help="classify images and print one row per image × model × label")
-    run.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
+    # nargs="*": --labels takes every value after it, so images written after the labels
+    # arrive among the labels and _split_trailing_images moves them back.
+    run.add_argument("images", nargs="*", metavar="IMAGE", help="image files")
     run.add_argument("--model", action="append", dest="models", metavar="ID",
                      help=f"model id, repeatable (default {DEFAULT_MODEL_ID}); see `python -m core models`")
     run.add_argument("--labels", nargs="+", default=[], metavar="LABEL", help="labels to score")
@@ -53,11 +58,19 @@ def _parser() -> argparse.ArgumentParser:
     download = commands.add_parser("download", help="download a model's weights into the Hugging Face cache")
     download.add_argument("model_id", metavar="ID")
     download.set_defaults(run=_download)
+
+    add_experiment_commands(commands)
     return parser
 
 
 def _classify(args: argparse.Namespace) -> int:
-    labels = list(args.labels)
+    images, labels = list(args.images), list(args.labels)
+    if not images:
+        images, labels = _split_trailing_images(labels)
+    if not images:
+        print("error: no IMAGE given. List image files after the labels, or end the labels with --.",
+              file=sys.stderr)
+        return 2
     if args.labels_file:
         try:
             labels += split_label_text(args.labels_file.read_text(encoding="utf-8"))[0]
@@ -70,7 +83,7 @@ def _classify(args: argparse.Namespace) -> int:
     phrasing = make_phrasing_set("default", labels, templates)
 
     cache = FeatureCache(args.cache_dir) if args.cache_dir else None
-    table = classify(args.images, phrasing, args.models or [DEFAULT_MODEL_ID], errors="collect", cache=cache)
+    table = classify(images, phrasing, args.models or [DEFAULT_MODEL_ID], errors="collect", cache=cache)
     for problem in table.attrs["errors"]:
         print(f"error: {problem['message']}", file=sys.stderr)
 
@@ -81,6 +94,20 @@ def _classify(args: argparse.Namespace) -> int:
     else:
         table.to_csv(sys.stdout, index=False)
     return 0
+
+
+def _split_trailing_images(values: list[str]) -> tuple[list[str], list[str]]:
+    """Split ``--labels a b photo.jpg`` into images and labels: trailing files or image names are images.
+
+    A trailing value counts as an image when it is an existing file or ends with an image
+    extension registered in Pillow, so a mistyped path still gets its "file not found" line.
+    """
+    extensions = Image.registered_extensions()
+    split = len(values)
+    while split > 0 and (Path(values[split - 1]).is_file()
+                         or Path(values[split - 1]).suffix.lower() in extensions):
+        split -= 1
+    return values[split:], values[:split]
 
 
 def _models(args: argparse.Namespace) -> int:

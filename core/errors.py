@@ -32,3 +32,27 @@ class UnsafeCheckpointError(ModelLoadError):
 
 class PhrasingError(ClipCompareError, ValueError):
     """Labels or templates that cannot make a valid phrasing set."""
+
+
+class PhrasingFileError(PhrasingError):
+    """A phrasing file that is not valid JSON or does not follow the phrasing file format."""
+
+
+class LabelledSetError(ClipCompareError, ValueError):
+    """A labelled image set (class folders or an image,label CSV) that cannot be read."""
+
+
+class StoreError(ClipCompareError):
+    """A run database or run file that cannot be used; the message names the file."""
+
+
+class ForeignDatabaseError(StoreError):
+    """A file at the database path that is not a CLIP Compare run database; it is left untouched."""
+
+
+class RunNotFoundError(StoreError, LookupError):
+    """A run id that is not in the database."""
+
+
+class RunFileError(StoreError, ValueError):
+    """An exported run file that is not valid JSON or does not follow the run file format."""
