@@ -27,6 +27,7 @@ if str(REPO_ROOT) not in sys.path:
 import core.features  # noqa: E402
 import core.loading  # noqa: E402
 from core.demo import DEMO_MODEL_DIR, draw_shape  # noqa: E402
+from tokenizer_models import build_siglip_like_model, build_xlm_roberta_like_model  # noqa: E402
 
 # Trained CLIP models end with a logit scale of 100 (its cap during training), so
 # the random ViT-B-32 uses it too: probabilities then spread out instead of sitting
@@ -125,6 +126,28 @@ def sigmoid_model_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def sigmoid_model_id(sigmoid_model_dir) -> str:
     return f"local-dir:{sigmoid_model_dir}"
+
+
+@pytest.fixture(scope="session")
+def siglip_like_dir(tmp_path_factory) -> Path:
+    """A tiny SigLIP-like model with a Hugging Face tokenizer and a 16-token context."""
+    return build_siglip_like_model(tmp_path_factory.mktemp("siglip-like-tiny"))
+
+
+@pytest.fixture(scope="session")
+def siglip_like_id(siglip_like_dir) -> str:
+    return f"local-dir:{siglip_like_dir}"
+
+
+@pytest.fixture(scope="session")
+def xlm_roberta_like_dir(tmp_path_factory) -> Path:
+    """A tiny XLM-RoBERTa-like model: Hugging Face text tower and tokenizer, 77-token context."""
+    return build_xlm_roberta_like_model(tmp_path_factory.mktemp("xlm-roberta-like-tiny"))
+
+
+@pytest.fixture(scope="session")
+def xlm_roberta_like_id(xlm_roberta_like_dir) -> str:
+    return f"local-dir:{xlm_roberta_like_dir}"
 
 
 @pytest.fixture(scope="session")
