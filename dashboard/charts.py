@@ -24,6 +24,7 @@ NEGATIVE_COLOUR = "#c2410c"
 BAR_HEIGHT = 24
 HEATMAP_STEP = 72
 DIFFERENCE_WIDTH = 320
+CONFUSION_STEP = 34
 # Room for the title, subtitle and x axis around the bars of one grid cell, in pixels.
 BARS_FRAME_HEIGHT = 115
 # Percentages above this share of the axis are written inside the bar, so they stay in the plot,
@@ -149,6 +150,36 @@ def difference_bars(data: pd.DataFrame, *, title: str, subtitle: str, titles: Ax
         row=alt.Row("image:N", title=titles.image, header=alt.Header(labelAngle=0, labelAlign="left")),
         column=alt.Column("model_label:N", title=titles.model), spacing=40,
     ).properties(title=alt.TitleParams(title, subtitle=subtitle, anchor="start"))
+
+
+def confusion_heatmap(matrix: pd.DataFrame, *, title: str, true_title: str, predicted_title: str,
+                      count_title: str) -> alt.LayerChart:
+    """Draw a confusion matrix: true classes as rows, predicted classes as columns, image counts as colour.
+
+    ``matrix`` is ``core.metrics.confusion_matrix``'s table, whose row and column
+    order (the phrasing set's class order) is kept on both axes.
+    """
+    data = matrix.rename_axis(index="true", columns="predicted").stack().rename("count").reset_index()
+    max_count = max(int(data["count"].max()), 1) if len(data) else 1
+    base = alt.Chart(data).encode(
+        x=alt.X("predicted:N", sort=[str(name) for name in matrix.columns], title=predicted_title,
+                axis=alt.Axis(labelAngle=-40, labelLimit=180, orient="top")),
+        y=alt.Y("true:N", sort=[str(name) for name in matrix.index], title=true_title,
+                axis=alt.Axis(labelLimit=180)),
+    )
+    cells = base.mark_rect(stroke="#ffffff").encode(
+        color=alt.Color("count:Q", scale=alt.Scale(domain=[0, max_count], scheme="blues"),
+                        legend=alt.Legend(title=count_title, format="d", tickMinStep=1)),
+        tooltip=[alt.Tooltip("true:N", title=true_title), alt.Tooltip("predicted:N", title=predicted_title),
+                 alt.Tooltip("count:Q", title=count_title)],
+    )
+    values = base.transform_filter("datum.count > 0").mark_text(fontSize=11).encode(
+        text=alt.Text("count:Q"),
+        color=alt.condition(f"datum.count > {max_count / 2}", alt.value("white"), alt.value("black")),
+    )
+    return alt.layer(cells, values).properties(
+        title=title, width=alt.Step(CONFUSION_STEP), height=alt.Step(CONFUSION_STEP),
+    )
 
 
 def to_png(spec: dict, scale: float = 2.0) -> bytes:

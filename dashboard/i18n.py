@@ -3,12 +3,15 @@
 ``t(key, **values)`` returns the string for the language chosen in the sidebar
 (``st.session_state["language"]``), with ``values`` filled in by ``str.format``.
 Messages that come from ``core`` are English; the dashboard shows them after a
-sentence in the chosen language.
+sentence in the chosen language. The strings of the Evaluate and History pages are
+in ``dashboard.i18n_pages`` and are merged into the tables below.
 """
 
 from __future__ import annotations
 
 import streamlit as st
+
+from dashboard import i18n_pages
 
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 DEFAULT_LANGUAGE = "en"
@@ -404,6 +407,8 @@ SPANISH = {
                                "truncaron; consulta la vista Instrucciones.",
 }
 
+ENGLISH.update(i18n_pages.ENGLISH)
+SPANISH.update(i18n_pages.SPANISH)
 STRINGS = {"en": ENGLISH, "es": SPANISH}
 
 

@@ -7,6 +7,7 @@ a widget's value after the widget exists in the current run.
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Hashable, Sequence
 
@@ -31,12 +32,64 @@ SETTINGS_MESSAGE = "settings_message"
 VIEW = "view"
 RESULTS = "results_cache"
 CLASSIFY_CALLS = "classify_calls"
+COMPARE_RUN_NAME = "compare_run_name"
+COMPARE_MESSAGE = "compare_message"
+TWIN_RESULTS = "twin_results"
+
+# The Evaluate page.
+EVAL_DATA = "eval_data"
+EVAL_LABELS = "eval_labels"
+EVAL_PHRASING_FILE = "eval_phrasing_file"
+EVAL_RESULT = "eval_result"
+EVAL_PRESET_USED = "eval_preset_used"
+EVAL_RUN_NAME = "eval_run_name"
+EVAL_MESSAGE = "eval_message"
+
+# The History page.
+HISTORY_RUN = "history_run"
+HISTORY_A = "history_a"
+HISTORY_B = "history_b"
+HISTORY_IMPORT = "history_import"
+HISTORY_CONFIRM_DELETE = "history_confirm_delete"
+HISTORY_MESSAGE = "history_message"
 
 CUSTOM_TEMPLATES = "custom"
 # Result tables kept per session, so going back to an earlier choice reruns no model.
 RESULTS_KEPT = 8
 
 DEFAULT_SAMPLES = ("cat.jpg",)
+
+
+# Widget values that must survive a visit to another page. Streamlit deletes the value
+# of a widget that a run does not draw, unless the script writes the value itself.
+# File uploaders, buttons and download buttons are left out, because they reject such writes.
+_KEPT_KEYS = frozenset({SHAPES, MODELS, OTHER_MODELS, PRESET, VIEW, "heatmap_set", "difference_a", "difference_b",
+                        COMPARE_RUN_NAME, EVAL_DATA, EVAL_LABELS, EVAL_RUN_NAME, "eval_cm_model",
+                        "eval_cm_phrasing", "history_cm_model", "history_cm_phrasing", HISTORY_RUN, HISTORY_A,
+                        HISTORY_B})
+_KEPT_PATTERN = re.compile(r"(sample|fast):.+|set\d+_(name|labels|template|custom)")
+
+
+def fast_key(model_id: str) -> str:
+    """Return the key of a curated model's fast CPU mode tick box."""
+    return f"fast:{model_id}"
+
+
+def keep_widget_values() -> None:
+    """Write back every kept widget value, so that switching pages and back keeps the user's choices."""
+    for key in list(st.session_state.keys()):
+        if key in _KEPT_KEYS or _KEPT_PATTERN.fullmatch(key):
+            st.session_state[key] = st.session_state[key]
+
+
+def set_message(slot: str, kind: str, text_key: str, **values) -> None:
+    """Keep a message for the next run to show; callbacks use it, as they draw nothing themselves."""
+    st.session_state[slot] = (kind, text_key, values)
+
+
+def pop_message(slot: str) -> tuple[str, str, dict] | None:
+    """Return and forget the message kept in ``slot``: (kind, text key, values), or None."""
+    return st.session_state.pop(slot, None)
 
 
 def sample_key(file: str) -> str:
@@ -135,7 +188,8 @@ def keep_translated_choices() -> None:
     Streamlit would read it as a new value. Values written into session state by
     the language switch's callback take precedence over what the browser sends.
     """
-    keys = [PRESET, VIEW, MODELS] + [set_key(set_id, "template") for set_id in st.session_state.get(SET_IDS, [])]
+    keys = [PRESET, VIEW, MODELS, EVAL_LABELS]
+    keys += [set_key(set_id, "template") for set_id in st.session_state.get(SET_IDS, [])]
     for key in keys:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]

@@ -298,3 +298,12 @@ def template_name(option: str, template_sets: dict[str, tuple[str, ...]]) -> str
         return t(key)
     templates = template_sets.get(option, ())
     return t("templates.other", name=option, first=templates[0] if templates else "", count=len(templates))
+
+
+def progress_text(model_id: str, stage: str, done: int, total: int) -> str:
+    """Describe one progress step of core.classify or core.evaluate in the chosen language."""
+    if stage == "read":
+        return t("progress.read", done=done, total=total)
+    if stage == "download":
+        return t("progress.download", model=model_id, done=done / 1e6, total=total / 1e6)
+    return t(f"progress.{stage}", model=model_id, done=done, total=total)

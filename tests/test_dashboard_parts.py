@@ -38,7 +38,8 @@ def result_rows(image: str, model: str, phrasing: str, probabilities: list[float
 def test_page_modules_leave_torch_unimported():
     # The header and sidebar are drawn before core (and PyTorch) is imported, so the
     # modules that app.py imports at its top must not import it either.
-    code = "import sys, dashboard.app; print('torch' in sys.modules, 'core' in sys.modules)"
+    code = ("import sys, dashboard.app, dashboard.compare_page, dashboard.evaluate_page, dashboard.history_page; "
+            "print('torch' in sys.modules, 'core' in sys.modules)")
     output = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert output.stdout.split() == ["False", "False"]
 
@@ -55,7 +56,9 @@ def test_translation_keeps_placeholders(key):
 def test_translations_differ_where_words_do():
     same = [key for key in i18n.ENGLISH if i18n.ENGLISH[key] == i18n.SPANISH[key]]
     # Names, format codes and Spanish templates that read the same in both languages.
-    allowed = {"app.title", "templates.foto", "summary.no", "columns.tokens", "columns.imagenet"}
+    allowed = {"app.title", "templates.foto", "summary.no", "columns.tokens", "columns.imagenet", "columns.top1",
+               "columns.top5", "columns.top1_a", "columns.top1_b", "columns.top1_difference", "columns.difference",
+               "evaluate.confusion_title"}
     assert set(same) <= allowed
 
 
@@ -220,3 +223,19 @@ def test_settings_reject_unknown_keys():
 def test_settings_reject_oversized_file():
     with pytest.raises(settings.SettingsError, match="over the limit"):
         settings.parse(b" " * (settings.MAX_FILE_BYTES + 1))
+
+
+def test_confusion_heatmap_keeps_class_order():
+    matrix = pd.DataFrame([[3, 1, 0], [0, 2, 2]], index=pd.Index(["zebra", "ant"], name="true class"),
+                          columns=pd.Index(["zebra", "ant", "moth"], name="predicted class"))
+    chart = charts.confusion_heatmap(matrix, title="demo · English", true_title="true class",
+                                     predicted_title="predicted class", count_title="images")
+    spec = chart.to_dict()  # Validates against the Vega-Lite schema.
+    encodings = spec["layer"][0]["encoding"]
+
+    assert encodings["x"]["sort"] == ["zebra", "ant", "moth"]
+    assert encodings["y"]["sort"] == ["zebra", "ant"]
+    counts = {(row["true"], row["predicted"]): row["count"] for row in next(iter(spec["datasets"].values()))}
+    assert counts[("zebra", "ant")] == 1
+    assert counts[("ant", "moth")] == 2
+    assert len(counts) == 6
