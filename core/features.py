@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
+import open_clip
 import torch
 
 from core.images import LoadedImage
@@ -99,7 +100,7 @@ class FeatureCache:
             return np.load(path, allow_pickle=False)
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, EOFError) as error:  # np.load raises EOFError for an empty file.
             logger.warning("Ignoring unreadable cached features %s (%s)", path, error)
             return None
 
@@ -164,13 +165,47 @@ def encode_prompts(loaded: LoadedModel, prompts: Sequence[str], cache: FeatureCa
         batch = missing[start:start + PROMPT_BATCH_SIZE]
         tokens = loaded.tokenize(batch).to(loaded.device)
         with torch.inference_mode():
-            features = loaded.model.encode_text(tokens, normalize=True).float().cpu().numpy()
+            features = encode_text(loaded.model, tokens).float().cpu().numpy()
         for prompt, vector in zip(batch, features):
             cache.put("text", loaded.fingerprint, prompt, vector)
             found[prompt] = vector
         cache.counts.prompts += len(batch)
 
     return np.stack([found[prompt] for prompt in prompts])
+
+
+def encode_text(model: torch.nn.Module, tokens: torch.Tensor) -> torch.Tensor:
+    """Return normalised text features [prompts, embed_dim], skipping padding that cannot change them.
+
+    open_clip pads every prompt to the context length (77 tokens for CLIP). In
+    open_clip's CLIP text tower, though, each token attends only to the tokens before
+    it (a causal mask), and the feature is read at the end-of-text token, which has the
+    highest token id. So the padding after the latest end-of-text token in the batch
+    cannot change any feature, and encoding without it costs a fraction as much for
+    short prompts. Other text towers (Hugging Face, SigLIP's, CoCa's) read or attend
+    to the padding, so they go through ``encode_text`` unchanged.
+    """
+    if not _is_causal_argmax_clip(model):
+        return model.encode_text(tokens, normalize=True)
+
+    length = int(tokens.argmax(dim=-1).max()) + 1
+    tokens = tokens[:, :length]
+    cast_dtype = model.transformer.get_cast_dtype()
+    x = model.token_embedding(tokens).to(cast_dtype) + model.positional_embedding[:length].to(cast_dtype)
+    x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
+    x = model.ln_final(x)
+    x = x[torch.arange(x.shape[0], device=x.device), tokens.argmax(dim=-1)]
+    if isinstance(model.text_projection, torch.nn.Linear):
+        x = model.text_projection(x)
+    elif model.text_projection is not None:
+        x = x @ model.text_projection
+    return torch.nn.functional.normalize(x, dim=-1)
+
+
+def _is_causal_argmax_clip(model: torch.nn.Module) -> bool:
+    # NOTE: this mirrors open_clip 3.3's CLIP.encode_text; a test compares the two outputs.
+    return (type(model) is open_clip.model.CLIP and model.text_pool_type == "argmax"
+            and getattr(model, "attn_mask", None) is not None)
 
 
 def encode_labels(loaded: LoadedModel, prompts_per_label: Sequence[Sequence[str]], cache: FeatureCache,

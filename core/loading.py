@@ -21,12 +21,14 @@ import torch
 from huggingface_hub import hf_hub_download, is_offline_mode
 from huggingface_hub.errors import EntryNotFoundError
 from huggingface_hub.utils import tqdm as hub_tqdm
-from open_clip.transform import PreprocessCfg
+from open_clip.transform import PreprocessCfg, image_transform_v2
 
 from core.errors import ModelLoadError, ModelNotAvailableError, UnsafeCheckpointError
+from core.fast import quantize_int8
 from core.registry import (
     ModelSpec,
     Family,
+    Precision,
     cached_checkpoint,
     curated_info,
     hub_location,
@@ -40,6 +42,8 @@ logger = logging.getLogger(__name__)
 ProgressCallback = Callable[[str, int, int], None]
 
 _PREPROCESS_KEYS = {f.name for f in fields(PreprocessCfg)}
+# Bounds the per-model memory of prompt token counts (a few MB at this size).
+MAX_REMEMBERED_TOKEN_COUNTS = 100_000
 
 
 @dataclass
@@ -62,7 +66,9 @@ class LoadedModel:
     device: torch.device
     checkpoint: Path | None
     fingerprint: str
+    precision: Precision = "fp32"
     _tokenizer_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _token_counts: dict[str, int] = field(default_factory=dict, repr=False)
 
     def tokenize(self, prompts: list[str]) -> torch.Tensor:
         """Tokenize prompts to the model's context length (padded, truncated if longer)."""
@@ -70,9 +76,18 @@ class LoadedModel:
             return self.tokenizer(prompts, context_length=self.context_length)
 
     def count_tokens(self, prompt: str) -> int:
-        """Count the tokens of one prompt, special tokens included, before any truncation."""
+        """Count the tokens of one prompt, special tokens included, before any truncation.
+
+        Counts are remembered per prompt, because every request counts all its prompts
+        again (1,600 for 20 labels × 80 templates) even when their features are cached.
+        """
         with self._tokenizer_lock:
-            return _count_tokens(self.tokenizer, prompt)
+            count = self._token_counts.get(prompt)
+            if count is None:
+                if len(self._token_counts) >= MAX_REMEMBERED_TOKEN_COUNTS:
+                    self._token_counts.clear()
+                count = self._token_counts[prompt] = _count_tokens(self.tokenizer, prompt)
+            return count
 
 
 def _count_tokens(tokenizer: Callable, prompt: str) -> int:
@@ -125,10 +140,13 @@ def unload_all() -> None:
 
 
 def _build(spec: ModelSpec, device: torch.device, progress: ProgressCallback | None) -> LoadedModel:
+    _check_precision(spec, device)
     checkpoint = ensure_weights(spec, progress)
     model, preprocess = _create(spec, checkpoint, device)
     tokenizer = _tokenizer(spec)
     model.eval()
+    if spec.precision == "int8":
+        model = quantize_int8(model)
 
     logit_bias = getattr(model, "logit_bias", None)
     family: Family = "sigmoid" if logit_bias is not None else "softmax"
@@ -149,11 +167,24 @@ def _build(spec: ModelSpec, device: torch.device, progress: ProgressCallback | N
         device=device,
         checkpoint=checkpoint,
         fingerprint=_fingerprint(spec, checkpoint),
+        precision=spec.precision,
     )
 
 
+def _check_precision(spec: ModelSpec, device: torch.device) -> None:
+    if spec.precision == "int8" and device.type != "cpu":
+        raise ModelLoadError(
+            f"{spec.model_id}: @int8 is a CPU mode (dynamic int8 quantisation has no {device.type} "
+            f"kernels). Use {spec.base_model_id} on {device.type}, or pass device='cpu'."
+        )
+
+
 def _fingerprint(spec: ModelSpec, checkpoint: Path | None) -> str:
-    """Identify the weights cheaply: hub files are content-addressed, local ones by size and time."""
+    """Identify the weights cheaply: hub files are content-addressed, local ones by size and time.
+
+    The model id keeps its precision suffix, so an ``@int8`` model never shares
+    cached features with its float32 twin.
+    """
     parts = [spec.model_id]
     if checkpoint is not None:
         stat = checkpoint.stat()
@@ -164,8 +195,10 @@ def _fingerprint(spec: ModelSpec, checkpoint: Path | None) -> str:
 def _create(spec: ModelSpec, checkpoint: Path | None, device: torch.device):
     try:
         if spec.source == "pretrained":
+            # create_model, not create_model_and_transforms: only create_model takes the tag's
+            # preprocess settings, which a checkpoint given as a file path would otherwise lose.
             config = pretrained_config(spec)
-            model, _, preprocess = open_clip.create_model_and_transforms(
+            model = open_clip.create_model(
                 spec.architecture,
                 pretrained=str(checkpoint) if checkpoint else spec.pretrained_tag,
                 force_quick_gelu=bool(config.get("quick_gelu", False)),
@@ -173,6 +206,7 @@ def _create(spec: ModelSpec, checkpoint: Path | None, device: torch.device):
                 device=device,
                 weights_only=True,
             )
+            preprocess = image_transform_v2(PreprocessCfg(**model.visual.preprocess_cfg), is_train=False)
         else:
             model, _, preprocess = open_clip.create_model_and_transforms(
                 _open_clip_name(spec), device=device, weights_only=True
@@ -195,7 +229,7 @@ def _tokenizer(spec: ModelSpec):
     except Exception as error:  # a missing tokenizer file offline, a bad config...
         raise ModelNotAvailableError(
             f"{spec.model_id}: its tokenizer cannot be loaded ({error}). "
-            f"On a connected machine, run: python -m core download {spec.model_id}"
+            f"On a connected machine, run: python -m core download {spec.base_model_id}"
         ) from error
 
 
@@ -222,7 +256,7 @@ def ensure_weights(spec: ModelSpec, progress: ProgressCallback | None = None) ->
     if location is None:
         return None
     if is_offline_mode():
-        raise ModelNotAvailableError(missing_weights_message(spec.model_id, offline=True))
+        raise ModelNotAvailableError(missing_weights_message(spec.base_model_id, offline=True))
 
     repo, filenames = location
     if spec.source == "hf-hub":
@@ -258,7 +292,7 @@ def _download(spec: ModelSpec, filename: str, progress: ProgressCallback | None,
         if missing_ok and isinstance(error, EntryNotFoundError):
             return None
         raise ModelNotAvailableError(
-            f"{missing_weights_message(spec.model_id, offline=False)} Download failed: {error}"
+            f"{missing_weights_message(spec.base_model_id, offline=False)} Download failed: {error}"
         ) from error
     logger.info("%s: %s is in the cache at %s", spec.model_id, filename, path)
     return Path(path)

@@ -7,10 +7,14 @@ A model id is one of:
 - ``hf-hub:ORG/REPO``: a Hugging Face repository in open_clip's layout;
 - ``local-dir:PATH``: a folder with ``open_clip_config.json`` and a checkpoint;
 - ``demo``: the tiny offline model trained in this repository on coloured shapes.
+
+Any of them may end in ``@int8``, the fast CPU mode: the same weights with their
+linear layers quantised to int8 after loading (see ``core.fast``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 from dataclasses import dataclass
@@ -28,6 +32,11 @@ DEFAULT_MODEL_ID = "ViT-B-32/openai"
 
 Family = Literal["softmax", "sigmoid"]
 Source = Literal["pretrained", "hf-hub", "local-dir"]
+Precision = Literal["fp32", "int8"]
+
+# Precisions chosen with a model id suffix; float32 is the default and has none.
+FAST_PRECISIONS: tuple[Precision, ...] = ("int8",)
+PRECISION_SEPARATOR = "@"
 
 # Checkpoint names that open_clip looks for in a hub repository, safest first.
 HUB_CHECKPOINT_NAMES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
@@ -43,10 +52,16 @@ class ModelSpec:
     pretrained_tag: str | None = None
     hf_repo: str | None = None
     local_dir: Path | None = None
+    precision: Precision = "fp32"
+
+    @property
+    def base_model_id(self) -> str:
+        """The model id without its precision suffix: the id of the float32 weights."""
+        return _split_known_precision(self.model_id)[0]
 
     @property
     def is_demo(self) -> bool:
-        return self.model_id == DEMO_MODEL_ID
+        return self.base_model_id == DEMO_MODEL_ID
 
 
 @dataclass(frozen=True)
@@ -95,7 +110,7 @@ CURATED_MODELS: tuple[ModelInfo, ...] = (
         "Small and fast: a good choice on a laptop CPU.",
     ),
     ModelInfo(
-        DEMO_MODEL_ID, "Demo: coloured shapes (offline)", "softmax", "multilingual", 1.7, None,
+        DEMO_MODEL_ID, "Demo: coloured shapes (offline)", "softmax", "multilingual", 1.95, None,
         "A tiny model trained in this repository on red, green and blue circles, squares and "
         "triangles, with English and Spanish captions. Not a real CLIP: for trying the tool offline.",
     ),
@@ -105,8 +120,35 @@ _CURATED_BY_ID = {info.model_id: info for info in CURATED_MODELS}
 
 
 def curated_info(model_id: str) -> ModelInfo | None:
-    """Return the curated facts for ``model_id``, or None for any other model."""
-    return _CURATED_BY_ID.get(model_id)
+    """Return the curated facts for ``model_id`` (its weights' facts for an ``@int8`` id), or None."""
+    return _CURATED_BY_ID.get(_split_known_precision(model_id)[0])
+
+
+def split_precision(model_id: str) -> tuple[str, Precision]:
+    """Split a model id such as ``ViT-B-32/openai@int8`` into the float32 id and the precision.
+
+    An id without a suffix is float32. An unknown suffix raises ModelIdError, except
+    in a ``local-dir:`` id, where it stays part of the folder name. A folder whose name
+    ends in ``@int8`` needs a trailing slash (``local-dir:/models/clip@int8/``).
+    """
+    base, precision = _split_known_precision(model_id)
+    if precision != "fp32" or model_id.startswith("local-dir:"):
+        return base, precision
+
+    _, separator, suffix = model_id.rpartition(PRECISION_SEPARATOR)
+    if separator and "/" not in suffix:
+        raise ModelIdError(
+            f"Unknown precision {suffix!r} in model id {model_id!r}. Add @int8 for the fast CPU "
+            "mode, or no suffix for float32."
+        )
+    return model_id, "fp32"
+
+
+def _split_known_precision(model_id: str) -> tuple[str, Precision]:
+    base, separator, suffix = model_id.rpartition(PRECISION_SEPARATOR)
+    if separator and suffix in FAST_PRECISIONS:
+        return base, suffix
+    return model_id, "fp32"
 
 
 def parse_model_id(model_id: str) -> ModelSpec:
@@ -115,6 +157,14 @@ def parse_model_id(model_id: str) -> ModelSpec:
     if not isinstance(model_id, str) or not model_id:
         raise ModelIdError("Empty model id. Use ARCH/TAG, hf-hub:ORG/REPO, local-dir:PATH or demo.")
 
+    base, precision = split_precision(model_id)
+    spec = _parse_float32_model_id(base)
+    if precision == "fp32":
+        return spec
+    return dataclasses.replace(spec, model_id=model_id, precision=precision)
+
+
+def _parse_float32_model_id(model_id: str) -> ModelSpec:
     if model_id == DEMO_MODEL_ID:
         return ModelSpec(model_id, "local-dir", local_dir=DEMO_MODEL_DIR)
 
