@@ -1,12 +1,12 @@
 """The opt-in fast CPU mode (model ids ending in ``@int8``) and its agreement with float32.
 
-``@int8`` applies dynamic int8 quantisation to every linear layer of both towers:
+``@int8`` applies dynamic int8 quantisation to the linear layers of both towers:
 weights are stored as int8 with one scale per output channel, and each batch of
 activations is quantised on the fly. Embeddings, layer norms, convolutions and the
-attention products stay in float32. On x86 CPUs this roughly doubles the image
-throughput of a ViT-B-32 (``bench/RESULTS.md`` has the measured figures), but the
-features change slightly, which can swap the top label when two labels score close
-together. ``agreement`` measures that on the images at hand.
+attention products stay in float32. On the AMD EPYC CPU of ``bench/RESULTS.md`` this
+made a ViT-B-32's image tower about 2× faster with two threads and 4 to 5× with one.
+The features change slightly, though, which can swap the top label when two labels
+score close together. ``agreement`` measures that on the images at hand.
 
 Each batch of activations shares one quantisation scale, so an image's or a prompt's
 features also move slightly with the other inputs of its batch (by up to about 0.01 in
@@ -96,7 +96,10 @@ def make_attention_quantizable(model: nn.Module) -> nn.Module:
 
 
 def quantize_int8(model: nn.Module) -> nn.Module:
-    """Quantise every linear layer of a float32 CPU model to int8, in place, and return it."""
+    """Quantise a float32 CPU model's linear layers to int8, in place, and return the model.
+
+    The layers that ``_linear_layers_called_as_modules`` leaves out stay in float32.
+    """
     make_attention_quantizable(model)
 
     # NOTE: torch 2.14 deprecates eager-mode quantisation in favour of the torchao
