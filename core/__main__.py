@@ -15,7 +15,7 @@ from core.errors import ClipCompareError
 from core.features import FeatureCache, default_cache_dir
 from core.loading import load_model
 from core.prompts import TEMPLATE_SETS, make_phrasing_set, split_label_text
-from core.registry import CURATED_MODELS, DEFAULT_MODEL_ID, is_cached
+from core.registry import CURATED_MODELS, DEFAULT_MODEL_ID, DEMO_MODEL_ID, is_cached
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,8 +115,9 @@ def _models(args: argparse.Namespace) -> int:
     print(header)
     for info in CURATED_MODELS:
         top1 = f"{info.imagenet_top1:.1f}%" if info.imagenet_top1 is not None else "n/a"
+        download = "included" if info.model_id == DEMO_MODEL_ID else f"{info.download_mb:,} MB"
         print(f"{info.model_id:46} {info.family:8} {info.languages:12} {info.params_m:>7.1f}M "
-              f"{info.download_mb:>7,} MB {top1:>9}  {'yes' if is_cached(info.model_id) else 'no'}")
+              f"{download:>10} {top1:>9}  {'yes' if is_cached(info.model_id) else 'no'}")
     return 0
 
 

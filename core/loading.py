@@ -316,9 +316,9 @@ def missing_weights_message(model_id: str, offline: bool) -> str:
     """Explain which weights are missing, how big they are and the ways to get them."""
     info = curated_info(model_id)
     size = f" (about {info.download_mb:,} MB)" if info else ""
-    state = "offline (HF_HUB_OFFLINE is set)" if offline else "not downloadable from here"
+    reason = "HF_HUB_OFFLINE is set" if offline else "the download failed"
     return (
-        f"The weights of {model_id}{size} are not in the local cache and this machine is {state}. "
+        f"The weights of {model_id}{size} are not in the local cache, and {reason}. "
         f"Get them in one of three ways: run `python -m core download {model_id}` on a connected "
         "machine and copy its Hugging Face cache folder (HF_HOME) here; or save the model as a "
         "folder with open_clip_config.json and open_clip_model.safetensors and use "

@@ -233,7 +233,7 @@ SPANISH = {
     "errors.run": "No se pudo ejecutar la comparación. Detalles: {detail}",
 
     "models.header": "Modelos",
-    "models.curated": "Modelos seleccionados",
+    "models.curated": "Modelos recomendados",
     "models.other": "Otros identificadores de modelo (uno por línea)",
     "models.other_help": "ARQ/ETIQUETA de open_clip (p. ej. ViT-B-16/openai), hf-hub:ORG/REPO, "
                          "local-dir:/ruta/a/carpeta o demo.",
@@ -242,7 +242,7 @@ SPANISH = {
     "models.offline_notice": "El modelo predeterminado {default} aún no está en este equipo, así que la página "
                              "empieza con el modelo de demostración sin conexión. Aún sin descargar: {models}. "
                              "Cada uno se descarga la primera vez que se usa, si hay red.",
-    "models.facts": "Datos de los modelos seleccionados",
+    "models.facts": "Datos de los modelos recomendados",
     "models.demo_name": "Demo: formas de colores (demostración sin conexión, no es un CLIP real)",
     "models.status_demo": "incluido (demostración)",
     "models.status_cached": "en caché",
@@ -281,7 +281,7 @@ SPANISH = {
     "sets.dropped": "Se ignoraron {count} línea(s) de etiqueta vacías.",
     "sets.remove": "Quitar este conjunto",
     "sets.empty": "Escribe al menos una etiqueta, una por línea.",
-    "sets.example_prompt": "Primera instrucción: «{prompt}» ({count} plantilla(s) por etiqueta)",
+    "sets.example_prompt": "Primer prompt: «{prompt}» ({count} plantilla(s) por etiqueta)",
 
     "presets.photos": "Fotos de ejemplo: English / Español",
     "presets.shapes": "Formas de la demo: English / Español",
@@ -319,7 +319,7 @@ SPANISH = {
     "views.summary": "Resumen",
     "views.heatmap": "Mapa de calor",
     "views.difference": "Diferencia",
-    "views.prompts": "Instrucciones",
+    "views.prompts": "Prompts",
 
     "downloads.csv": "Resultados (CSV)",
     "downloads.chart_help": "Descarga este gráfico como archivo de imagen.",
@@ -368,7 +368,7 @@ SPANISH = {
     "columns.agreeing": "Misma etiqueta ganadora",
     "columns.share": "Proporción",
     "columns.label": "Etiqueta",
-    "columns.prompt": "Instrucción",
+    "columns.prompt": "Prompt",
     "columns.tokens": "Tokens",
     "columns.truncated": "Truncada",
     "columns.model_name": "Nombre",
@@ -398,13 +398,13 @@ SPANISH = {
     "difference.subtitle": "Cada barra: probabilidad con {second} menos probabilidad con {first}, etiqueta a "
                            "etiqueta",
 
-    "prompts.empty": "No se codificó ninguna instrucción.",
+    "prompts.empty": "No se codificó ningún prompt.",
     "prompts.hint": "Las cadenas exactas que recibe el tokenizador de cada modelo, con su número de tokens.",
-    "prompts.context": "Longitud de contexto: {length} tokens; las instrucciones más largas se truncan.",
-    "prompts.truncated": "{model}: la instrucción de **{label}** tiene {tokens} tokens, más que la longitud de "
+    "prompts.context": "Longitud de contexto: {length} tokens; los prompts más largos se truncan.",
+    "prompts.truncated": "{model}: el prompt de **{label}** tiene {tokens} tokens, más que la longitud de "
                          "contexto de {context}, así que se trunca.",
-    "prompts.truncated_count": "{count} instrucción(es) superan la longitud de contexto de su modelo y se "
-                               "truncaron; consulta la vista Instrucciones.",
+    "prompts.truncated_count": "{count} prompt(s) superan la longitud de contexto de su modelo y se "
+                               "truncaron; consulta la vista Prompts.",
 }
 
 ENGLISH.update(i18n_pages.ENGLISH)

@@ -55,8 +55,9 @@ def test_translation_keeps_placeholders(key):
 
 def test_translations_differ_where_words_do():
     same = [key for key in i18n.ENGLISH if i18n.ENGLISH[key] == i18n.SPANISH[key]]
-    # Names, format codes and Spanish templates that read the same in both languages.
+    # Names, format codes, Spanish templates and field terms ("prompt") that read the same in both languages.
     allowed = {"app.title", "templates.foto", "summary.no", "columns.tokens", "columns.imagenet", "columns.top1",
+               "views.prompts", "columns.prompt",
                "columns.top5", "columns.top1_a", "columns.top1_b", "columns.top1_difference", "columns.difference",
                "evaluate.confusion_title"}
     assert set(same) <= allowed
