@@ -152,7 +152,7 @@ def _build(spec: ModelSpec, device: torch.device, progress: ProgressCallback | N
     family: Family = "sigmoid" if logit_bias is not None else "softmax"
     info = curated_info(spec.model_id)
     if info is not None and info.family != family:
-        logger.warning("%s: registry says %s but the weights are %s", spec.model_id, info.family, family)
+        logger.warning("%s: the registry lists family %s, but the loaded weights are %s", spec.model_id, info.family, family)
 
     logger.info("Loaded %s from %s on %s", spec.model_id, checkpoint or "open_clip", device)
     return LoadedModel(
