@@ -173,20 +173,32 @@ def check_label_count(loaded: LoadedModel, phrasing: PhrasingSet) -> None:
 
 
 def describe_prompts(loaded: LoadedModel, phrasing: PhrasingSet, problems: Problems | None = None) -> list[PromptInfo]:
-    """Count the tokens of every prompt of a phrasing set; warn about those the model truncates."""
+    """Count the tokens of every prompt of a phrasing set; warn once per label that the model truncates."""
     infos = []
     for label in phrasing.labels:
-        for prompt in phrasing.prompts(label):
-            info = PromptInfo(loaded.model_id, phrasing.name, label, prompt,
-                              loaded.count_tokens(prompt), loaded.context_length)
-            if info.truncated:
-                message = (f"{loaded.model_id}: the prompt for label {label!r} has {info.tokens} tokens, "
-                           f"over the context length of {info.context_length}; it is truncated.")
-                logger.warning(message)
-                if problems is not None:
-                    problems.warnings.append(message)
-            infos.append(info)
+        label_infos = [PromptInfo(loaded.model_id, phrasing.name, label, prompt,
+                                  loaded.count_tokens(prompt), loaded.context_length)
+                       for prompt in phrasing.prompts(label)]
+        truncated = [info for info in label_infos if info.truncated]
+        if truncated:
+            _warn_truncated(loaded, label, truncated, len(label_infos), problems)
+        infos += label_infos
     return infos
+
+
+def _warn_truncated(loaded: LoadedModel, label: str, truncated: list[PromptInfo], prompt_count: int,
+                    problems: Problems | None) -> None:
+    longest = max(info.tokens for info in truncated)
+    if prompt_count == 1:
+        message = (f"{loaded.model_id}: the prompt for label {label!r} has {longest} tokens, "
+                   f"over the context length of {loaded.context_length}; it is truncated.")
+    else:
+        message = (f"{loaded.model_id}: {len(truncated)} of the {prompt_count} prompts for label {label!r} "
+                   f"have up to {longest} tokens, over the context length of {loaded.context_length}; "
+                   "they are truncated.")
+    logger.warning(message)
+    if problems is not None:
+        problems.warnings.append(message)
 
 
 def _rows(loaded: LoadedModel, images: list[LoadedImage], phrasing: PhrasingSet,

@@ -76,6 +76,15 @@ def test_long_label_logged(demo_model_dir, red_circle, memory_cache, caplog):
     assert any(NUMBERS_LABEL in record.getMessage() for record in caplog.records)
 
 
+def test_long_label_ensemble_warns_once(demo_model_dir, red_circle, memory_cache):
+    table = core.classify(red_circle, [NUMBERS_LABEL, "a red circle"], "demo", templates="imagenet7",
+                          cache=memory_cache)
+
+    (warning,) = table.attrs["warnings"]
+    assert NUMBERS_LABEL in warning
+    assert "7 of the 7 prompts" in warning
+
+
 # Label count ------------------------------------------------------------------------------
 
 
