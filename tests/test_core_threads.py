@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pandas as pd
 import pytest
 
 import core
 from core.features import FeatureCache
 from core.loading import load_model, unload_all
+from thread_helpers import run_at_once
 
 THREADS = 8
 ITERATIONS = 5
@@ -36,10 +34,8 @@ def test_threads_match_single_threaded(model_orders, images, tmp_path):
                  for order in model_orders}
     unload_all()  # the threads also race for the first load
     shared_cache = FeatureCache(tmp_path)
-    start = threading.Barrier(THREADS)
 
     def work(thread_index: int) -> list[tuple[tuple[str, str], pd.DataFrame]]:
-        start.wait()
         results = []
         for iteration in range(ITERATIONS):
             order = model_orders[(thread_index + iteration) % 2]
@@ -47,11 +43,7 @@ def test_threads_match_single_threaded(model_orders, images, tmp_path):
             results.append((order, core.classify(images, LABELS, list(order), cache=cache)))
         return results
 
-    with ThreadPoolExecutor(THREADS) as pool:
-        futures = [pool.submit(work, index) for index in range(THREADS)]
-        outcomes = [future.result(timeout=TIMEOUT_S) for future in futures]
-
-    tables = [entry for results in outcomes for entry in results]
+    tables = run_at_once(work, THREADS, TIMEOUT_S)
     assert len(tables) == THREADS * ITERATIONS
     for order, table in tables:
         pd.testing.assert_frame_equal(table, reference[order], check_exact=False, rtol=1e-5, atol=1e-6)
@@ -60,14 +52,11 @@ def test_threads_match_single_threaded(model_orders, images, tmp_path):
 
 def test_concurrent_first_load_builds_once(sigmoid_model_id, build_calls):
     unload_all()
-    start = threading.Barrier(THREADS)
 
-    def load(_: int):
-        start.wait()
-        return load_model(sigmoid_model_id, device="cpu")
+    def load(_: int) -> list:
+        return [load_model(sigmoid_model_id, device="cpu")]
 
-    with ThreadPoolExecutor(THREADS) as pool:
-        loaded = [future.result(timeout=TIMEOUT_S) for future in [pool.submit(load, i) for i in range(THREADS)]]
+    loaded = run_at_once(load, THREADS, TIMEOUT_S)
 
     assert build_calls == [sigmoid_model_id]
     assert all(model is loaded[0] for model in loaded)
@@ -78,16 +67,13 @@ def test_concurrent_tokenize_matches(sigmoid_model_id):
     loaded = load_model(sigmoid_model_id, device="cpu")
     prompts = [f"prompt number {index} ñ 🐈" for index in range(40)]
     expected = {prompt: loaded.tokenize([prompt]) for prompt in prompts}
-    start = threading.Barrier(THREADS)
 
-    def tokenize_all(offset: int):
-        start.wait()
+    def tokenize_all(thread_index: int):
+        offset = thread_index * 5
         rotated = prompts[offset:] + prompts[:offset]
         return [(prompt, loaded.tokenize([prompt]), loaded.count_tokens(prompt)) for prompt in rotated]
 
-    with ThreadPoolExecutor(THREADS) as pool:
-        futures = [pool.submit(tokenize_all, index * 5) for index in range(THREADS)]
-        results = [entry for future in futures for entry in future.result(timeout=TIMEOUT_S)]
+    results = run_at_once(tokenize_all, THREADS, TIMEOUT_S)
 
     for prompt, tokens, count in results:
         assert tokens.equal(expected[prompt])

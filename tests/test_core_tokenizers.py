@@ -8,8 +8,6 @@ fast tokenizers trained here, with 16 and 77 tokens of context.
 from __future__ import annotations
 
 import logging
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import open_clip
@@ -24,6 +22,7 @@ import core
 from core.features import FeatureCache
 from core.loading import load_model
 from core.registry import DEMO_MODEL_DIR
+from thread_helpers import run_at_once
 from tokenizer_models import SIGLIP_LIKE_CONTEXT_LENGTH, TRAINING_SENTENCES
 
 DEMO_CONTEXT_LENGTH = 32
@@ -236,10 +235,8 @@ def test_threads_classify_with_hf_tokenizer(model_ids, images):
     label_sets = [LABELS, ["a dog", "un gato", "a white square", "🟦 azul"], [f"label {index}" for index in range(12)]]
     models = [model_ids["siglip"], model_ids["xlm-roberta"]]
     reference = [core.classify(images, labels, models, cache=FeatureCache(None)) for labels in label_sets]
-    start = threading.Barrier(THREADS)
 
     def work(thread_index: int) -> list[tuple[int, pd.DataFrame]]:
-        start.wait()
         results = []
         for iteration in range(ITERATIONS):
             choice = (thread_index + iteration) % len(label_sets)
@@ -247,11 +244,7 @@ def test_threads_classify_with_hf_tokenizer(model_ids, images):
             results.append((choice, core.classify(images, label_sets[choice], models, cache=FeatureCache(None))))
         return results
 
-    with ThreadPoolExecutor(THREADS) as pool:
-        futures = [pool.submit(work, index) for index in range(THREADS)]
-        outcomes = [future.result(timeout=TIMEOUT_S) for future in futures]
-
-    tables = [entry for results in outcomes for entry in results]
+    tables = run_at_once(work, THREADS, TIMEOUT_S)
     assert len(tables) == THREADS * ITERATIONS
     for choice, table in tables:
         pd.testing.assert_frame_equal(table, reference[choice], check_exact=False, rtol=1e-5, atol=1e-6)
@@ -264,16 +257,13 @@ def test_threads_tokenize_with_hf_tokenizer(siglip_like_id):
     siglip = load_model(siglip_like_id, device="cpu")
     prompts = [f"{sentence} {index}" for index, sentence in enumerate(TRAINING_SENTENCES * 4)]
     expected = {prompt: (siglip.tokenize([prompt]), siglip.count_tokens(prompt)) for prompt in prompts}
-    start = threading.Barrier(THREADS)
 
-    def tokenize_all(offset: int):
-        start.wait()
+    def tokenize_all(thread_index: int):
+        offset = thread_index * 5
         rotated = prompts[offset:] + prompts[:offset]
         return [(prompt, siglip.tokenize([prompt]), siglip.count_tokens(prompt)) for prompt in rotated]
 
-    with ThreadPoolExecutor(THREADS) as pool:
-        futures = [pool.submit(tokenize_all, index * 5) for index in range(THREADS)]
-        results = [entry for future in futures for entry in future.result(timeout=TIMEOUT_S)]
+    results = run_at_once(tokenize_all, THREADS, TIMEOUT_S)
 
     assert len(results) == THREADS * len(prompts)
     for prompt, tokens, count in results:
