@@ -30,7 +30,7 @@ RESULT_COLUMNS = [
 
 @dataclass
 class PromptInfo:
-    """One prompt as a model sees it: its token count and whether it was truncated."""
+    """One prompt as a model receives it: its token count and whether it was truncated."""
 
     model: str
     phrasing: str
@@ -71,7 +71,7 @@ def classify(
     ``labels`` is a list of label strings (one phrasing set named "default", built
     with ``templates``: a built-in name such as "photo" or a list of templates), or
     one or several PhrasingSet objects. One row per image × model × phrasing × label,
-    with the columns in RESULT_COLUMNS; ``probability_kind`` says whether the
+    with the columns in RESULT_COLUMNS; ``probability_kind`` tells whether the
     probability is a softmax over the labels or an independent sigmoid score.
 
     With ``errors="raise"`` the first unusable image, model or phrasing set raises

@@ -50,9 +50,9 @@ MAX_REMEMBERED_TOKEN_COUNTS = 100_000
 class LoadedModel:
     """A model ready to encode, with everything that differs between models.
 
-    One instance per model id and device per process, shared between threads:
-    inference does not change the module, and the tokenizer, which may be a Hugging
-    Face tokenizer that is not safe to call from two threads at once, is behind a lock.
+    One instance per model id and device per process is shared between threads,
+    because inference does not change the module. The tokenizer may be a Hugging Face
+    tokenizer, which is not safe to call from two threads at once, so it is behind a lock.
     """
 
     model_id: str

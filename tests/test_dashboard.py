@@ -122,7 +122,8 @@ def test_bad_upload_shows_message_and_others_run():
 
     assert not app.exception
     errors = [error.value for error in app.main.error]
-    assert len(errors) == 1 and "broken.jpg" in errors[0]
+    assert len(errors) == 1
+    assert "broken.jpg" in errors[0]
     assert len(charts(app)) == before + 2, "the good upload gets one chart per phrasing set"
     captions = [caption for image in app.main.image for caption in image.captions]
     assert "red-circle.png" in captions
@@ -202,7 +203,8 @@ def test_invalid_settings_file_changes_nothing():
 
     assert not app.exception
     errors = [error.value for error in app.sidebar.error]
-    assert len(errors) == 1 and "images" in errors[0]
+    assert len(errors) == 1
+    assert "images" in errors[0]
     names_after = [app.session_state[state.set_key(set_id, "name")] for set_id in app.session_state[state.SET_IDS]]
     assert names_after == names_before
 
